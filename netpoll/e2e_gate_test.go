@@ -340,6 +340,7 @@ func TestGate_HashtagParameter_STR5_STR6(t *testing.T) {
 		s.publish("timeline:hashtag:cafe", msg)
 		c.expectBody(sseEvent("delete", strconv.Itoa(i)))
 		c.c.Close()
+		s.waitUnsubscribed("timeline:hashtag:cafe") // past the 100 ms linger
 	}
 }
 

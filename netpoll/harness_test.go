@@ -191,6 +191,18 @@ func (s *server) waitSubscribed(channel string) {
 	})
 }
 
+// waitUnsubscribed blocks until no Sluice holds channel in Redis. A test that
+// reopens a stream on a channel it just left waits for this first: otherwise
+// waitSubscribed may see the old subscription an instant before its lingering
+// UNSUBSCRIBE, and a PUBLISH in the gap before the re-SUBSCRIBE reaches nobody.
+func (s *server) waitUnsubscribed(channel string) {
+	s.t.Helper()
+	waitFor(s.t, 5*time.Second, "UNSUBSCRIBE "+channel, func() bool {
+		v, err := s.Redis.Do(context.Background(), s.Redis.B().PubsubNumsub().Channel(s.ns(channel)).Build()).AsIntMap()
+		return err == nil && v[s.ns(channel)] == 0
+	})
+}
+
 // publish sends msg on channel (namespaced) and returns the receiver count.
 func (s *server) publish(channel, msg string) int64 {
 	s.t.Helper()
