@@ -39,7 +39,7 @@ deps-clients:
 test: deps deps-clients
 	$(GO) vet $(PKGS)
 	SLUICE_TESTENV_REQUIRE=1 $(GO) test -count=1 -timeout 20m $(PKGS)
-	$(GO) test -count=1 -race -timeout 20m ./timeline/ ./proto/ ./auth/ ./netpoll/ ./filter/ ./config/
+	$(GO) test -count=1 -race -timeout 20m ./timeline/ ./proto/ ./auth/ ./netpoll/ ./filter/ ./config/ ./metrics/
 
 test-race: deps
 	$(GO) test -count=1 -race -timeout 30m $(PKGS)

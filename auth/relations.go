@@ -170,6 +170,7 @@ type RelationCache struct {
 
 	blockingQ, blockedByQ, mutingQ, domainQ, filterQ atomic.Uint64
 	loads, failures                                  atomic.Uint64
+	inflight                                         atomic.Int64 // loads started and not finished
 }
 
 type idleEntry struct {
@@ -447,6 +448,8 @@ func (c *RelationCache) notifyLoad(accountID int64) {
 // load runs the queries that are needed on one connection and returns the
 // next snapshot, sharing what was not reloaded with cur.
 func (c *RelationCache) load(ctx context.Context, id int64, cur *AccountData, relations, filters bool) (*AccountData, error) {
+	c.inflight.Add(1)
+	defer c.inflight.Add(-1)
 	conn, err := c.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("auth: relations of account %d: %w", id, err)

@@ -94,7 +94,9 @@ type Store struct {
 
 	feeds       flightGroup[FeedKind, feedAccess]
 	feedQueries atomic.Uint64
-	feedMu      sync.Mutex // guards feed
+	listQueries atomic.Uint64
+	inflight    atomic.Int64 // queries started and not finished, for pg_pool_waiting_queries
+	feedMu      sync.Mutex   // guards feed
 	feed        [feedKinds]feedEntry
 }
 
@@ -142,6 +144,8 @@ func (s *Store) queryToken(ctx context.Context, token string) (*Identity, error)
 		langs  *[]string
 		scopes pgtype.Text
 	)
+	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
 	err := s.pool.QueryRow(ctx, lookupTokenSQL, queryMode, token).Scan(
 		&id.TokenID, &id.AccountID, &langs, &scopes, &id.Permissions, &id.EveryonePermissions)
 	if errors.Is(err, pgx.ErrNoRows) || isDataException(err) {
@@ -169,7 +173,10 @@ func (s *Store) queryToken(ctx context.Context, token string) (*Identity, error)
 // only for a database that could not answer (down, timeout), so that the
 // caller can log and count the outage.
 func (s *Store) ListOwned(ctx context.Context, rawListID string, accountID int64) (listID int64, ok bool, err error) {
+	s.listQueries.Add(1)
+	s.inflight.Add(1)
 	err = s.pool.QueryRow(ctx, listOwnedSQL, queryMode, rawListID, accountID).Scan(&listID)
+	s.inflight.Add(-1)
 	switch {
 	case err == nil:
 		return listID, true, nil
@@ -206,6 +213,8 @@ func (s *Store) FeedAccess(ctx context.Context, kind FeedKind) (local, remote bo
 
 func (s *Store) loadFeedAccess(ctx context.Context, kind FeedKind) (feedAccess, error) {
 	s.feedQueries.Add(1)
+	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
 	// The answer's age counts from before the query: it may already be
 	// older than its arrival suggests.
 	started := s.now()

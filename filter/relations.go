@@ -37,27 +37,49 @@ func sortedSet[T int64 | string](s []T) []T {
 // case-sensitive). Mentioned accounts that block it do not count (FLT-4).
 // An event with an invalid id is dropped (FLT-2). A nil r has empty sets.
 // Any goroutine; it does not allocate.
-func (r *Relations) Drops(ev *Event) bool {
+func (r *Relations) Drops(ev *Event) bool { return r.DropReason(ev) != Keep }
+
+// Reason says why a rule dropped an event, for the metrics of X-11.
+type Reason uint8
+
+const (
+	Keep        Reason = iota
+	Malformed          // an invalid status id (FLT-2)
+	Block              // the recipient blocks, or is blocked by, the author or blocks a mention
+	Mute               // the recipient mutes the author or a mentioned account
+	DomainBlock        // the recipient blocks the author's domain
+)
+
+// DropReason is Drops with the rule that fired. It does not allocate.
+func (r *Relations) DropReason(ev *Event) Reason {
 	if ev.InvalidID {
-		return true
+		return Malformed
 	}
 	if r == nil {
-		return false
+		return Keep
 	}
-	if ev.HasAuthor && (has(r.Blocking, ev.AuthorID) || has(r.Muting, ev.AuthorID) || has(r.BlockedBy, ev.AuthorID)) {
-		return true
+	if ev.HasAuthor {
+		if has(r.Blocking, ev.AuthorID) || has(r.BlockedBy, ev.AuthorID) {
+			return Block
+		}
+		if has(r.Muting, ev.AuthorID) {
+			return Mute
+		}
 	}
 	for _, id := range ev.Mentions {
-		if has(r.Blocking, id) || has(r.Muting, id) {
-			return true
+		if has(r.Blocking, id) {
+			return Block
+		}
+		if has(r.Muting, id) {
+			return Mute
 		}
 	}
 	if ev.Domain != "" && len(r.DomainBlocks) > 0 {
 		if _, found := slices.BinarySearch(r.DomainBlocks, ev.Domain); found {
-			return true
+			return DomainBlock
 		}
 	}
-	return false
+	return Keep
 }
 
 func has(set []int64, id int64) bool {

@@ -27,29 +27,32 @@ func TestRelationsDrops_Seed_FLT3(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		status string
-		drop   bool
+		want   Reason
 	}{
-		{"A.5 troll, blocked by alice", statusBy(troll, "troll", "troll@remote.example"), true},
-		{"A.5 hater, who blocks alice", statusBy(hater, "hater", "hater"), true},
-		{"A.5 noisy, muted by alice", statusBy(noisy, "noisy", "noisy"), true},
-		{"A.5 spammer@spam.example, domain blocked", statusBy(spammer, "spammer", "spammer@spam.example"), true},
-		{"A.5 carol mentioning troll", statusBy(carol, "carol", "carol@remote.example", troll), true},
-		{"carol mentioning noisy (muted target)", statusBy(carol, "carol", "carol@remote.example", bob, noisy), true},
-		{"A.5 carol alone", statusBy(carol, "carol", "carol@remote.example"), false},
-		{"A.5 bob", statusBy(bob, "bob", "bob", carol), false},
-		{"FLT-4 mentioning hater, who blocks alice", statusBy(bob, "bob", "bob", hater), false},
-		{"domain match is exact: subdomain", statusBy(carol, "x", "x@sub.spam.example"), false},
-		{"domain match is case-sensitive", statusBy(carol, "x", "x@Spam.Example"), false},
-		{"second @ ends the domain", statusBy(carol, "x", "x@spam.example@elsewhere"), true},
-		{"mentioned accounts' domains are not checked", `{"account":{"id":"1","username":"a","acct":"a"},"mentions":[{"id":"2","acct":"y@spam.example"}]}`, false},
-		{"alice's own status", statusBy(alice, "alice", "alice"), false},
-		{"no author id: the rules on the author cannot match", `{"account":{"username":"troll","acct":"troll@remote.example"}}`, false},
-		{"FLT-2 invalid author id", `{"account":{"id":"abc","username":"a","acct":"a"}}`, true},
-		{"FLT-2 invalid mention id", `{"account":{"id":"1","username":"a","acct":"a"},"mentions":[{"id":1.5}]}`, true},
+		{"A.5 troll, blocked by alice", statusBy(troll, "troll", "troll@remote.example"), Block},
+		{"A.5 hater, who blocks alice", statusBy(hater, "hater", "hater"), Block},
+		{"A.5 noisy, muted by alice", statusBy(noisy, "noisy", "noisy"), Mute},
+		{"A.5 spammer@spam.example, domain blocked", statusBy(spammer, "spammer", "spammer@spam.example"), DomainBlock},
+		{"A.5 carol mentioning troll", statusBy(carol, "carol", "carol@remote.example", troll), Block},
+		{"carol mentioning noisy (muted target)", statusBy(carol, "carol", "carol@remote.example", bob, noisy), Mute},
+		{"A.5 carol alone", statusBy(carol, "carol", "carol@remote.example"), Keep},
+		{"A.5 bob", statusBy(bob, "bob", "bob", carol), Keep},
+		{"FLT-4 mentioning hater, who blocks alice", statusBy(bob, "bob", "bob", hater), Keep},
+		{"domain match is exact: subdomain", statusBy(carol, "x", "x@sub.spam.example"), Keep},
+		{"domain match is case-sensitive", statusBy(carol, "x", "x@Spam.Example"), Keep},
+		{"second @ ends the domain", statusBy(carol, "x", "x@spam.example@elsewhere"), DomainBlock},
+		{"mentioned accounts' domains are not checked", `{"account":{"id":"1","username":"a","acct":"a"},"mentions":[{"id":"2","acct":"y@spam.example"}]}`, Keep},
+		{"alice's own status", statusBy(alice, "alice", "alice"), Keep},
+		{"no author id: the rules on the author cannot match", `{"account":{"username":"troll","acct":"troll@remote.example"}}`, Keep},
+		{"FLT-2 invalid author id", `{"account":{"id":"abc","username":"a","acct":"a"}}`, Malformed},
+		{"FLT-2 invalid mention id", `{"account":{"id":"1","username":"a","acct":"a"},"mentions":[{"id":1.5}]}`, Malformed},
 	} {
 		ev := event(t, tc.status)
-		if got := r.Drops(ev); got != tc.drop {
-			t.Errorf("%s: Drops = %v, want %v", tc.name, got, tc.drop)
+		if got := r.DropReason(ev); got != tc.want {
+			t.Errorf("%s: DropReason = %v, want %v", tc.name, got, tc.want)
+		}
+		if got := r.Drops(ev); got != (tc.want != Keep) {
+			t.Errorf("%s: Drops = %v, want %v", tc.name, got, tc.want != Keep)
 		}
 	}
 	// bob has no relationships: only an invalid id drops.

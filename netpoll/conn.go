@@ -79,6 +79,8 @@ type subscription struct {
 	// rel is the account's relationships and custom filters (§8.2, §8.5);
 	// nil on unfiltered streams or when the server runs without a cache.
 	rel *auth.AccountEntry
+	// counted: this subscription stands for its stream in connected_channels.
+	counted bool
 	// held are entries waiting for rel to be reloaded (FLT-16), in order;
 	// later entries of the subscription queue behind them (RED-10).
 	held []*timeline.Entry

@@ -19,10 +19,27 @@ const maxHeld = 256
 type verdict uint8
 
 const (
-	deliver verdict = iota
-	drop
-	hold // the account's data is being reloaded (FLT-16)
+	deliver  verdict = iota
+	hold             // the account's data is being reloaded (FLT-16)
+	dropBase         // dropBase+r: dropped for drop reason r
 )
+
+func dropFor(reason int) verdict { return dropBase + verdict(reason) }
+
+// relationDrop maps a relationship rule to its drop reason.
+var relationDrop = [...]int{
+	filter.Malformed:   dropMalformed,
+	filter.Block:       dropBlock,
+	filter.Mute:        dropMute,
+	filter.DomainBlock: dropDomainBlock,
+}
+
+// count records a drop for the metrics.
+func (l *loop) count(v verdict) {
+	if v >= dropBase {
+		l.stats.dropped[v-dropBase].Add(1)
+	}
+}
 
 // offer delivers e to sub unless filtering drops it; entries that must wait
 // for the account's data queue behind earlier held ones. Runs on the loop.
@@ -32,6 +49,7 @@ func (l *loop) offer(sub *subscription, e *timeline.Entry) {
 			// The account's data has not come back for a long burst: give
 			// up on this recipient as the reference does when its queries
 			// fail (LIFE-2), rather than holding events without bound.
+			l.stats.dropped[dropUnavailable].Add(uint64(len(sub.held)))
 			clear(sub.held)
 			sub.held = append(sub.held[:0], e)
 			return
@@ -47,6 +65,8 @@ func (l *loop) offer(sub *subscription, e *timeline.Entry) {
 	case hold:
 		sub.held = append(sub.held, e)
 		l.held = append(l.held, sub)
+	default:
+		l.count(v)
 	}
 }
 
@@ -60,12 +80,12 @@ func (l *loop) frame(sub *subscription, e *timeline.Entry) ([]byte, verdict) {
 		return l.plain(sub, e), deliver
 	}
 	if st.Local && !sub.local || !st.Local && !sub.remote {
-		return nil, drop // feed access, step 2 (FLT-6)
+		return nil, dropFor(dropFeedAccess) // step 2 (FLT-6)
 	}
 	ev := st.Filter
 	id := sub.c.ident
 	if filter.LanguageDrops(ev, id.ChosenLanguages, id.HasChosenLanguages) {
-		return nil, drop // step 3 (FLT-9)
+		return nil, dropFor(dropLanguage) // step 3 (FLT-9)
 	}
 	if sub.rel == nil {
 		return l.plain(sub, e), deliver
@@ -75,10 +95,10 @@ func (l *loop) frame(sub *subscription, e *timeline.Entry) ([]byte, verdict) {
 	case auth.Pending:
 		return nil, hold
 	case auth.Unavailable:
-		return nil, drop // the reference drops when its queries fail (LIFE-2)
+		return nil, dropFor(dropUnavailable) // the reference drops when its queries fail (LIFE-2)
 	}
-	if data.Relations.Drops(ev) {
-		return nil, drop // step 4 (FLT-3, FLT-2)
+	if r := data.Relations.DropReason(ev); r != filter.Keep {
+		return nil, dropFor(relationDrop[r]) // step 4 (FLT-3, FLT-2)
 	}
 	if ev.HasFiltered || data.Filters.Len() == 0 {
 		return l.plain(sub, e), deliver // FLT-10, FLT-11: "filtered":[]
@@ -138,6 +158,8 @@ func (l *loop) retryHeld() {
 			if v == deliver {
 				sub.c.queue(frame)
 				sub.c.sent++
+			} else {
+				l.count(v)
 			}
 			sub.held[0] = nil
 			sub.held = sub.held[1:]

@@ -67,6 +67,8 @@ func startServer(t *testing.T, mods ...func(*serverConfig)) *server {
 			MaxBacklogBytes:   4 << 20,
 			WriteStallTimeout: 60 * time.Second,
 			WSMaxMessage:      1 << 20,
+			StatusEndpoints:   true, // the default (§17.1)
+			Version:           "test",
 		},
 		hub: timeline.Options{
 			Namespace:  fmt.Sprintf("t%d", nsCounter.Add(1)),
@@ -101,6 +103,9 @@ func startServer(t *testing.T, mods ...func(*serverConfig)) *server {
 	})
 	cfg.hub.OnFiltersChanged = rel.InvalidateFilters
 	cfg.opts.Relations = rel
+	if cfg.opts.Observer == nil {
+		cfg.opts.Observer = auth.NewObserver(pool, store, rel)
+	}
 	hub := timeline.NewHub(cfg.hub)
 
 	ctx, cancel := context.WithCancel(context.Background())

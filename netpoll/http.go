@@ -113,6 +113,15 @@ func (l *loop) serve(c *conn, r *proto.Request) {
 		l.respond(c, proto.AppendFavicon(l.buf(), l.meta(c)))
 	case getOrHead && bytes.Equal(r.Path, pathHealth):
 		l.respond(c, proto.AppendHealth(l.buf(), l.meta(c)))
+	case getOrHead && bytes.Equal(r.Path, pathMetrics):
+		l.observe(c, reportMetrics) // MET-1, no authentication (HTTP-14)
+	case getOrHead && l.s.opts.StatusEndpoints && isStatus(r.Path):
+		what, _ := statusReport(r.Path)
+		if !l.s.statusAuthorized(r.Authorization, r.HasAuthorization) {
+			l.respondError(c, reasonInvalidToken)
+			return
+		}
+		l.observe(c, what)
 	default:
 		l.gate(c, r)
 	}

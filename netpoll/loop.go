@@ -49,6 +49,9 @@ type loop struct {
 	sweepScheduled                 atomic.Bool // any goroutine
 	mailScheduled                  atomic.Bool // any goroutine
 
+	stats loopStats
+	lat   []latency // entries delivered by the current drain, for Stats.Latency
+
 	mailMu   sync.Mutex
 	mail     []func() // under mailMu
 	mailWork []func()
@@ -78,10 +81,28 @@ func (l *loop) scheduleDrain() {
 	_ = l.el.Execute(context.Background(), l.drainTask)
 }
 
+// latency is one entry delivered by a drain: when Redis handed it over and
+// which connection types received it (bit kindWS, bit kindSSE).
+type latency struct {
+	received int64
+	kinds    uint8
+}
+
 func (l *loop) runDrain(context.Context) error {
 	l.now = time.Now()
 	l.reader.Drain(drainBudget)
 	l.flush()
+	if len(l.lat) > 0 {
+		now := time.Now().UnixNano()
+		for _, x := range l.lat {
+			for k, h := range l.s.Stats.Latency {
+				if x.kinds&(1<<k) != 0 {
+					h.ObserveDuration(time.Duration(now - x.received))
+				}
+			}
+		}
+		l.lat = l.lat[:0]
+	}
 	return nil
 }
 
@@ -155,6 +176,7 @@ func (l *loop) close(c *conn, why reason) {
 	}
 	if why.Label == reasonSlowConsumer.Label || why.Label == reasonWriteStall.Label {
 		l.s.Stats.SlowConsumers.Add(1)
+		l.s.Stats.SlowByKind[c.kind()].Add(1)
 		l.s.log.Info("closing slow consumer", "reason", why.Label, "req.id", string(c.reqID[:]))
 	}
 	_ = l.el.Close(c.gc)
@@ -172,8 +194,13 @@ func (l *loop) Deliver(t *timeline.Timeline, e *timeline.Entry) int {
 		l.kill(list)
 		return len(list)
 	}
+	var kinds uint8
 	for _, sub := range list {
+		kinds |= 1 << sub.c.kind()
 		l.offer(sub, e)
+	}
+	if e.Received != 0 {
+		l.lat = append(l.lat, latency{e.Received, kinds})
 	}
 	return len(list)
 }
@@ -248,8 +275,13 @@ func (l *loop) runSweep(context.Context) error {
 	l.sweepScheduled.Store(false)
 	now := time.Now()
 	opts := &l.s.opts
+	var outbound, worst int
 	for i := 0; i < len(l.conns); i++ {
 		c := l.conns[i]
+		if n := c.gc.OutboundBuffered(); n > 0 {
+			outbound += n
+			worst = max(worst, n)
+		}
 		switch c.state {
 		case stateReading:
 			if now.After(c.deadline) {
@@ -286,8 +318,15 @@ func (l *loop) runSweep(context.Context) error {
 			}
 		}
 	}
+	l.stats.outbound.Store(int64(outbound))
+	l.stats.maxBacklog.Store(int64(worst))
 	l.now = now
 	l.retryHeld()
+	var held int
+	for _, sub := range l.held {
+		held += len(sub.held)
+	}
+	l.stats.held.Store(int64(held))
 	if l.s.draining.Load() {
 		l.drainSweep(now)
 	}

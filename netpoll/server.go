@@ -26,6 +26,7 @@ import (
 	"github.com/panjf2000/gnet/v2/pkg/logging"
 
 	"github.com/sluice/sluice/auth"
+	"github.com/sluice/sluice/metrics"
 	"github.com/sluice/sluice/timeline"
 )
 
@@ -66,7 +67,18 @@ type Options struct {
 	// custom filters for per-recipient filtering (§8). Nil skips those
 	// steps (benchmarks of the bare delivery path).
 	Relations *auth.RelationCache
-	Logger    *slog.Logger
+	// Observer supplies the database figures of /metrics and the status
+	// endpoints; nil reports an empty pool and PostgreSQL as down.
+	Observer Observer
+	// StatusEndpoints serves §17.1's /api/v1/streaming/status paths;
+	// StatusDetail lists concrete channels; StatusToken, when set,
+	// is required as "Authorization: Bearer <token>".
+	StatusEndpoints bool
+	StatusDetail    bool
+	StatusToken     string
+	// Version is reported by the status endpoint.
+	Version string
+	Logger  *slog.Logger
 }
 
 // Directory is the data the server needs from PostgreSQL; auth.Store
@@ -95,6 +107,7 @@ type Server struct {
 
 	draining   atomic.Bool
 	drainStart atomic.Int64 // unix nanoseconds; set before draining
+	started    time.Time
 
 	Stats Stats
 }
@@ -106,8 +119,15 @@ type Stats struct {
 	Connections   atomic.Int64 // open TCP connections
 	SentSSE       atomic.Uint64
 	SentWS        atomic.Uint64
-	SlowConsumers atomic.Uint64
+	SlowConsumers atomic.Uint64 // both types
 	Kills         atomic.Uint64
+	// SlowByKind splits SlowConsumers by connection type (kindWS, kindSSE).
+	SlowByKind [2]atomic.Uint64
+	// Channels counts live stream subscriptions by connection type and
+	// stream, the connected_channels gauge of MET-2 (system channels aside).
+	Channels [2][timeline.NumStreams]atomic.Int64
+	// Latency is the Redis-to-socket delivery time by connection type.
+	Latency [2]*metrics.Histogram
 }
 
 // New returns a server; Serve starts it.
@@ -115,7 +135,10 @@ func New(opts Options, hub *timeline.Hub, dir Directory, runner *auth.Runner) *S
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{opts: opts, hub: hub, dir: dir, runner: runner, log: opts.Logger, booted: make(chan struct{})}
+	s := &Server{opts: opts, hub: hub, dir: dir, runner: runner, log: opts.Logger, booted: make(chan struct{}), started: time.Now()}
+	for k := range s.Stats.Latency {
+		s.Stats.Latency[k] = metrics.NewHistogram(metrics.LatencyBuckets)
+	}
 	// The tick drives timeouts and heartbeats; a fifth of the shortest
 	// period keeps each at most 20% late, and never tick faster than 10 ms.
 	s.tick = min(time.Second, opts.HeartbeatInterval/5, opts.WSPingInterval/5, opts.HeaderTimeout/5, opts.KeepAliveTimeout/5)

@@ -31,9 +31,12 @@ func (l *loop) startSSE(c *conn, g *gateRequest) {
 		l.subscribe(c, timeline.AccessTokenChannel(g.ident.TokenID), timeline.StreamInvalid, true, true)
 		l.subscribe(c, timeline.SystemChannel(g.ident.AccountID), timeline.StreamInvalid, true, true)
 	}
-	for _, ch := range g.channels {
+	for i, ch := range g.channels {
 		sub := l.subscribe(c, ch, g.stream, g.local, g.remote)
 		sub.rel, g.rel = g.rel, nil // filtered streams have one channel
+		if i == 0 {
+			l.countStream(sub)
+		}
 	}
 	l.s.Stats.EventSource.Add(1)
 	l.s.log.Debug("stream started", "req.id", string(c.reqID[:]), "account", g.ident.AccountID, "stream", g.stream.Name(), "channels", g.channels)
@@ -47,6 +50,14 @@ func (l *loop) subscribe(c *conn, channel string, stream timeline.Stream, local,
 	l.subs[t] = append(list, sub)
 	c.streams = append(c.streams, sub)
 	return sub
+}
+
+// countStream counts one stream subscription in connected_channels (MET-2)
+// through sub, the first of its channels: the reference counts a stream,
+// not the Redis channels behind it (user is two).
+func (l *loop) countStream(sub *subscription) {
+	sub.counted = true
+	l.s.Stats.Channels[sub.c.kind()][sub.stream].Add(1)
 }
 
 // unsubscribe removes one subscription of c; delivery stops at once (RED-2).
@@ -66,6 +77,10 @@ func (l *loop) detach(sub *subscription) {
 	if sub.rel != nil {
 		l.s.opts.Relations.Release(sub.rel)
 		sub.rel = nil
+	}
+	if sub.counted {
+		sub.counted = false
+		l.s.Stats.Channels[sub.c.kind()][sub.stream].Add(-1)
 	}
 	list := l.subs[sub.t]
 	last := list[len(list)-1]

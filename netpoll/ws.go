@@ -377,12 +377,15 @@ func (l *loop) wsSubscribe(c *conn, stream timeline.Stream, name []byte, channel
 		return
 	}
 	st := &wsStream{stream: stream, name: name, channels: channels}
-	for _, ch := range channels {
+	for i, ch := range channels {
 		sub := l.subscribe(c, ch, stream, local, remote)
 		sub.name = name
 		sub.variant = l.s.hub.WSVariant(sub.t, name)
 		sub.rel, *rel = *rel, nil
 		st.subs = append(st.subs, sub)
+		if i == 0 {
+			l.countStream(sub)
+		}
 	}
 	w.streams = append(w.streams, st)
 }

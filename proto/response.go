@@ -111,6 +111,47 @@ func AppendHealth(dst []byte, m *Meta) []byte {
 	return appendChunkedBody(dst, m, []byte("OK"))
 }
 
+// appendContentLengthBody ends the head with Content-Length and writes the
+// body, as Node does for res.end(body) (HEAD: the length without the body).
+func appendContentLengthBody(dst []byte, m *Meta, body []byte) []byte {
+	dst = append(dst, "Content-Length: "...)
+	dst = strconv.AppendInt(dst, int64(len(body)), 10)
+	dst = append(dst, "\r\n\r\n"...)
+	if m.HeadOnly {
+		return dst
+	}
+	return append(dst, body...)
+}
+
+// MetricsContentType is the Prometheus text format 0.0.4 (MET-1).
+const MetricsContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+// AppendMetrics appends the /metrics answer (MET-1): the exposition text
+// with a Content-Length, or, when body is nil (collection failed), a 500
+// with an empty body.
+func AppendMetrics(dst []byte, m *Meta, body []byte) []byte {
+	if body == nil {
+		dst = appendExpressHead(dst, m, 500)
+		dst = append(dst, "Cache-Control: private, no-store\r\n"...)
+	} else {
+		dst = appendExpressHead(dst, m, 200)
+		dst = append(dst, "Content-Type: "+MetricsContentType+"\r\nCache-Control: private, no-store\r\n"...)
+	}
+	dst = appendDate(dst, m)
+	dst = appendConnection(dst, m)
+	return appendContentLengthBody(dst, m, body)
+}
+
+// AppendJSON appends a 200 application/json answer with a Content-Length,
+// for the status endpoints (§17.1).
+func AppendJSON(dst []byte, m *Meta, body []byte) []byte {
+	dst = appendExpressHead(dst, m, 200)
+	dst = append(dst, "Content-Type: application/json\r\nCache-Control: private, no-store\r\n"...)
+	dst = appendDate(dst, m)
+	dst = appendConnection(dst, m)
+	return appendContentLengthBody(dst, m, body)
+}
+
 // AppendFavicon appends the 404 for /favicon.ico (HTTP-12).
 func AppendFavicon(dst []byte, m *Meta) []byte {
 	dst = appendExpressHead(dst, m, 404)

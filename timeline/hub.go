@@ -189,10 +189,12 @@ func (h *Hub) Ingest(redisChannel string, msg []byte) {
 	if t == nil {
 		return
 	}
+	received := time.Now().UnixNano()
 	e := h.decode(t, msg)
 	if e == nil {
 		return
 	}
+	e.Received = received
 	h.publish(t, e)
 }
 
@@ -277,6 +279,38 @@ func (h *Hub) decode(t *Timeline, msg []byte) *Entry {
 	e.SSE = proto.AppendChunk(make([]byte, 0, len(body)+12), body)
 	e.SSEBody = len(e.SSE) - len(body) - 2
 	return e
+}
+
+// Inbound is how many published messages the furthest-behind loop has not
+// yet fanned out: zero for a loop with nothing queued. Any goroutine.
+func (h *Hub) Inbound() uint64 {
+	published := h.published.Load()
+	var worst uint64
+	h.mu.Lock()
+	readers := h.readers[:h.nreaders]
+	h.mu.Unlock()
+	for _, r := range readers {
+		if !r.scheduled.Load() {
+			continue
+		}
+		if done := r.done.Load(); published > done {
+			worst = max(worst, published-done)
+		}
+	}
+	return worst
+}
+
+// ChannelRefs calls fn for every stream timeline with subscribers, with its
+// channel name and subscription count (X-2 detail). Any goroutine; fn runs
+// under the hub lock and must not call back into the hub.
+func (h *Hub) ChannelRefs(fn func(channel string, refs int)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for name, t := range h.timelines {
+		if !t.System && t.refs > 0 {
+			fn(name, t.refs)
+		}
+	}
 }
 
 // Channels returns how many timelines exist and how many are in use.

@@ -22,6 +22,9 @@ const (
 	numStreams
 )
 
+// NumStreams bounds Stream values: arrays indexed by Stream have this length.
+const NumStreams = int(numStreams)
+
 var streamNames = [numStreams]string{
 	"", "user", "user:notification", "public", "public:media", "public:local",
 	"public:local:media", "public:remote", "public:remote:media", "hashtag",

@@ -26,7 +26,10 @@ type Reader struct {
 	sink     Sink
 
 	scheduled atomic.Bool
-	gen       uint64 // drain number, for removing duplicates; loop-owned
+	// done is the limit of the last drain that delivered everything up to
+	// it, for Hub.Inbound; written by the loop.
+	done atomic.Uint64
+	gen  uint64 // drain number, for removing duplicates; loop-owned
 
 	mu      sync.Mutex
 	pending []*Timeline
@@ -106,8 +109,10 @@ func (r *Reader) Drain(budget int) {
 			r.iters = append(r.iters, it)
 		}
 	}
+	complete := true
 	for spent := 0; len(r.iters) > 0; {
 		if spent >= budget {
+			complete = false
 			for i := range r.iters {
 				r.iters[i].t.loops[r.idx].cursor.Store(r.iters[i].next - 1)
 				r.wakeFor(r.iters[i].t)
@@ -126,6 +131,9 @@ func (r *Reader) Drain(budget int) {
 			r.iters[m] = r.iters[len(r.iters)-1]
 			r.iters = r.iters[:len(r.iters)-1]
 		}
+	}
+	if complete {
+		r.done.Store(limit)
 	}
 	// Entries past the limit that were queued before the swap are in this
 	// work, not in pending: queue their timelines again.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -120,6 +121,11 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 		RailsPermissions:   cfg.RailsPermissions,
 		DrainSeconds:       cfg.DrainSeconds,
 		Relations:          relations,
+		Observer:           auth.NewObserver(pool, store, relations),
+		StatusEndpoints:    cfg.StatusEndpoints,
+		StatusDetail:       cfg.StatusDetail,
+		StatusToken:        cfg.StatusToken,
+		Version:            version(),
 		Logger:             log,
 	}, hub, store, runner)
 	server.Store(srv)
@@ -160,4 +166,20 @@ func waitReady(srv *netpoll.Server, ctx context.Context) <-chan struct{} {
 	ch := make(chan struct{})
 	go func() { _ = srv.WaitReady(ctx); close(ch) }()
 	return ch
+}
+
+// version is the module version the binary was built from ("(devel)" for a
+// plain go build), with the VCS revision when the build recorded it.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	return v
 }

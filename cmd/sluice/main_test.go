@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,6 +74,27 @@ func TestBinaryServesAndDrains_LIFE5(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The wiring of §13 and §17.1: the stream shows in /metrics and in the
+	// status endpoint, which reaches PostgreSQL and Redis.
+	waitBody := func(path, want string) {
+		t.Helper()
+		var body []byte
+		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			resp, err := http.Get("http://" + addr + path)
+			if err != nil {
+				t.Fatalf("GET %s: %v", path, err)
+			}
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && strings.Contains(string(body), want) {
+				return
+			}
+		}
+		t.Errorf("GET %s: %q does not contain %q", path, body, want)
+	}
+	waitBody("/metrics", "\nconnected_clients{type=\"eventsource\"} 1\n")
+	waitBody("/api/v1/streaming/status", `"eventsource":1,"websocket":0,"subscriptions":1,"redis":{"connected":true,"channels":3},"postgres":{"connected":true}`)
+
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
