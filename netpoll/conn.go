@@ -43,8 +43,10 @@ type conn struct {
 	deadline  time.Time // of the head (HTTP-9) or of keep-alive idleness (HTTP-7)
 	bodyLeft  int64     // request body bytes still to discard (HTTP-10)
 	reqID     [36]byte
-	gen       uint32 // bumped per request so stale lookups are ignored
-	killed    bool   // a kill arrived while the request was authenticating
+	reqIDLen  uint8
+	ip        *ipCount // the stream's count against its client address
+	gen       uint32   // bumped per request so stale lookups are ignored
+	killed    bool     // a kill arrived while the request was authenticating
 
 	// an open stream
 	ident    *auth.Identity
@@ -125,6 +127,9 @@ func (c *conn) heartbeat() []byte {
 }
 
 // resetForRequest prepares for the next request head on the connection.
+// requestID is the current request's id (LOG-1).
+func (c *conn) requestID() []byte { return c.reqID[:c.reqIDLen] }
+
 func (c *conn) resetForRequest(now time.Time, timeout time.Duration) {
 	c.state = stateReading
 	c.partial = false

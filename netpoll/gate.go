@@ -64,6 +64,10 @@ func (l *loop) gate(c *conn, r *proto.Request) {
 		l.respondError(c, reasonMissingToken)
 		return
 	}
+	if !l.limitIP(c, r.XForwardedFor) {
+		l.respondError(c, reasonTooManyConns)
+		return
+	}
 	g := &gateRequest{c: c, gen: c.gen, stream: stream, token: string(token)}
 	if stream == timeline.StreamPublic || stream == timeline.StreamPublicLocal || stream == timeline.StreamPublicRemote {
 		if v, found := proto.QueryValue(l.buf(), r.RawQuery, "only_media"); found && truthy(v) {
@@ -260,6 +264,9 @@ func (l *loop) finishGate(g *gateRequest) {
 		if c.killed {
 			l.endStream(c, reasonKill) // killed while its lookups ran
 		}
+	}
+	if c.state != stateStreaming {
+		c.releaseIP() // no stream came of it (or a kill ended it at once)
 	}
 	if c.state == stateReading {
 		if !c.keepAlive {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -69,6 +70,7 @@ func startServer(t *testing.T, mods ...func(*serverConfig)) *server {
 			WSMaxMessage:      1 << 20,
 			StatusEndpoints:   true, // the default (§17.1)
 			Version:           "test",
+			TrustedProxies:    []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		},
 		hub: timeline.Options{
 			Namespace:  fmt.Sprintf("t%d", nsCounter.Add(1)),
@@ -401,7 +403,7 @@ const sseHead = "HTTP/1.1 200 OK\r\n" +
 // errorResponse is HTTP-4's head and body for a gate error.
 func errorResponse(status int, message string) string {
 	body := `{"error":"` + message + `"}`
-	return fmt.Sprintf("HTTP/1.1 %d %s\r\n", status, map[int]string{400: "Bad Request", 401: "Unauthorized", 500: "Internal Server Error"}[status]) +
+	return fmt.Sprintf("HTTP/1.1 %d %s\r\n", status, map[int]string{400: "Bad Request", 401: "Unauthorized", 429: "Too Many Requests", 500: "Internal Server Error"}[status]) +
 		"X-Powered-By: Express\r\n" +
 		"X-Request-Id: <uuid>\r\n" +
 		"Access-Control-Allow-Origin: *\r\n" +

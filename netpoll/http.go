@@ -97,7 +97,7 @@ var (
 // serve routes one parsed request (§3.1). It runs on the loop and must copy
 // anything it keeps from r.
 func (l *loop) serve(c *conn, r *proto.Request) {
-	l.requestID(c)
+	l.requestID(c, r)
 	c.http10 = r.ProtoMinor == 0
 	// HTTP/1.0 responses are close-delimited and say "Connection: close"
 	// even to "Connection: keep-alive", so the close must follow (HTTP-7).

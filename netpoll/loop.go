@@ -153,6 +153,7 @@ func (l *loop) closed(c *conn, _ error) {
 		return
 	}
 	l.releaseStreams(c)
+	c.releaseIP()
 	switch {
 	case c.state == stateStreaming:
 		l.s.Stats.EventSource.Add(-1)
@@ -177,7 +178,7 @@ func (l *loop) close(c *conn, why reason) {
 	if why.Label == reasonSlowConsumer.Label || why.Label == reasonWriteStall.Label {
 		l.s.Stats.SlowConsumers.Add(1)
 		l.s.Stats.SlowByKind[c.kind()].Add(1)
-		l.s.log.Info("closing slow consumer", "reason", why.Label, "req.id", string(c.reqID[:]))
+		l.s.log.Info("closing slow consumer", "reason", why.Label, "req.id", string(c.requestID()))
 	}
 	_ = l.el.Close(c.gc)
 	l.closed(c, nil) // no-op if gnet already called OnClose
@@ -369,17 +370,42 @@ var (
 	slowConsumerClose = proto.AppendCloseFrame(nil, statusTryAgainLater, "slow consumer")
 )
 
-// requestID fills c.reqID with a fresh UUIDv4 (LOG-1).
-func (l *loop) requestID(c *conn) {
-	var r [16]byte
-	_, _ = l.rng.Read(r[:])
-	proto.AppendUUID(c.reqID[:0], r)
+// requestID fills c.reqID with a fresh UUIDv4 (LOG-1), or with the
+// proxy's X-Request-Id when SLUICE_TRUST_REQUEST_ID is on and the peer is a
+// trusted proxy (nginx's $request_id is 32 hex digits).
+func (l *loop) requestID(c *conn, r *proto.Request) {
+	if l.s.opts.TrustRequestID && validRequestID(r.XRequestID) &&
+		isTrusted(peerAddr(c.gc.RemoteAddr()), l.s.opts.TrustedProxies) {
+		c.reqIDLen = uint8(copy(c.reqID[:], r.XRequestID))
+		return
+	}
+	var rnd [16]byte
+	_, _ = l.rng.Read(rnd[:])
+	proto.AppendUUID(c.reqID[:0], rnd)
+	c.reqIDLen = uint8(len(c.reqID))
+}
+
+// validRequestID accepts 1 to 36 characters of [A-Za-z0-9._-]: enough for
+// UUIDs and nginx's $request_id, nothing that needs escaping in a header or
+// a log.
+func validRequestID(id []byte) bool {
+	if len(id) == 0 || len(id) > 36 {
+		return false
+	}
+	for _, b := range id {
+		switch {
+		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9', b == '-', b == '.', b == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // meta fills the loop's response metadata for c's current request.
 func (l *loop) meta(c *conn) *proto.Meta {
 	l.m = proto.Meta{
-		RequestID: c.reqID[:],
+		RequestID: c.requestID(),
 		Date:      *l.s.date.Load(),
 		KeepAlive: c.keepAlive,
 		HTTP10:    c.http10,

@@ -20,6 +20,7 @@ var (
 	reasonScope          = reason{401, "Access token does not have the required scopes", "scope"}
 	reasonListNotOwned   = reason{401, "Not authorized to stream this list", "list_not_owned"}
 	reasonInternal       = reason{500, "An unexpected error occurred", "internal"}
+	reasonTooManyConns   = reason{429, "Too many connections", "too_many_connections"}
 	reasonTooManySubs    = reason{429, "Too many subscriptions", "too_many_subscriptions"}
 
 	// Connection-level ends.

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -76,6 +77,14 @@ type Options struct {
 	StatusEndpoints bool
 	StatusDetail    bool
 	StatusToken     string
+	// TrustedProxies is TRUSTED_PROXY_IP (LOG-5): whose X-Forwarded-For
+	// is believed when finding a client's address.
+	TrustedProxies []netip.Prefix
+	// MaxConnsPerIP caps the streams of one client address; 0 is
+	// unlimited.
+	MaxConnsPerIP int
+	// TrustRequestID takes X-Request-Id from trusted proxies (LOG-1).
+	TrustRequestID bool
 	// Version is reported by the status endpoint.
 	Version string
 	Logger  *slog.Logger
@@ -104,6 +113,8 @@ type Server struct {
 	loopsMu sync.Mutex
 	loops   atomic.Pointer[[]*loop]
 	date    atomic.Pointer[[]byte]
+
+	ipLimit *ipLimiter // nil when unlimited
 
 	draining   atomic.Bool
 	drainStart atomic.Int64 // unix nanoseconds; set before draining
@@ -136,6 +147,7 @@ func New(opts Options, hub *timeline.Hub, dir Directory, runner *auth.Runner) *S
 		opts.Logger = slog.Default()
 	}
 	s := &Server{opts: opts, hub: hub, dir: dir, runner: runner, log: opts.Logger, booted: make(chan struct{}), started: time.Now()}
+	s.ipLimit = newIPLimiter(opts.MaxConnsPerIP)
 	for k := range s.Stats.Latency {
 		s.Stats.Latency[k] = metrics.NewHistogram(metrics.LatencyBuckets)
 	}

@@ -39,7 +39,7 @@ func (l *loop) startSSE(c *conn, g *gateRequest) {
 		}
 	}
 	l.s.Stats.EventSource.Add(1)
-	l.s.log.Debug("stream started", "req.id", string(c.reqID[:]), "account", g.ident.AccountID, "stream", g.stream.Name(), "channels", g.channels)
+	l.s.log.Debug("stream started", "req.id", string(c.requestID()), "account", g.ident.AccountID, "stream", g.stream.Name(), "channels", g.channels)
 }
 
 // subscribe adds c as a listener of channel on this loop.
@@ -116,8 +116,9 @@ func (l *loop) endStream(c *conn, why reason) {
 		return
 	}
 	l.releaseStreams(c)
+	c.releaseIP()
 	l.s.Stats.EventSource.Add(-1)
-	l.s.log.Debug("stream ended", "req.id", string(c.reqID[:]), "reason", why.Label)
+	l.s.log.Debug("stream ended", "req.id", string(c.requestID()), "reason", why.Label)
 	if !c.keepAlive {
 		// HTTP/1.0 (close-delimited: the close is the end) or a request
 		// with "Connection: close", whose response promised a close (HTTP-7).

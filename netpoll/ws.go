@@ -67,6 +67,10 @@ func (l *loop) serveUpgrade(c *conn, r *proto.Request) {
 		l.refuseUpgrade(c, reasonMissingToken)
 		return
 	}
+	if !l.limitIP(c, r.XForwardedFor) {
+		l.refuseUpgrade(c, reasonTooManyConns)
+		return
+	}
 	u := &upgradeRequest{c: c, gen: c.gen, token: string(token), refusal: proto.CheckUpgrade(r)}
 	u.key = append([]byte(nil), r.SecWebSocketKey...)
 	if r.HasSecWebSocketProtocol {
@@ -105,7 +109,7 @@ func (l *loop) serveUpgrade(c *conn, r *proto.Request) {
 
 // refuseUpgrade writes WS-5's hand-made refusal and closes after it.
 func (l *loop) refuseUpgrade(c *conn, why reason) {
-	l.scratch = proto.AppendUpgradeAuthRefusal(l.buf(), c.reqID[:], why.Status, why.Message)
+	l.scratch = proto.AppendUpgradeAuthRefusal(l.buf(), c.requestID(), why.Status, why.Message)
 	c.writeNow(l.scratch)
 	l.close(c, why)
 }
@@ -127,7 +131,7 @@ func (l *loop) finishUpgrade(u *upgradeRequest) {
 		l.close(c, reasonBadRequest)
 		return
 	}
-	l.scratch = proto.AppendSwitchingProtocols(l.buf(), u.key, u.protocol, c.reqID[:])
+	l.scratch = proto.AppendSwitchingProtocols(l.buf(), u.key, u.protocol, c.requestID())
 	if !c.writeNow(l.scratch) {
 		return
 	}

@@ -14,7 +14,7 @@ import (
 
 // upgradeAuthRefusal is WS-5's hand-written refusal.
 func upgradeAuthRefusal(status int, message string) string {
-	text := map[int]string{401: "Unauthorized", 500: "Internal Server Error"}[status]
+	text := map[int]string{401: "Unauthorized", 429: "Too Many Requests", 500: "Internal Server Error"}[status]
 	return "HTTP/1.1 " + strconv.Itoa(status) + " " + text + "\r\n" +
 		"Connection: close\r\n" +
 		"Content-Type: text/plain\r\n" +

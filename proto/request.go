@@ -114,9 +114,13 @@ type Request struct {
 	AccessControlRequestHeaders []byte
 	HasACRH                     bool
 
+	// XForwardedFor is the last such line: proxies append to the end, and
+	// the client address is found walking from the right (LOG-5).
 	XForwardedFor []byte
-	LastEventID   []byte
-	Origin        []byte
+	// XRequestID is only believed from trusted proxies (LOG-1).
+	XRequestID  []byte
+	LastEventID []byte
+	Origin      []byte
 
 	ContentLength int64 // -1 when absent
 	// Chunked: "Transfer-Encoding: chunked" is present. The body framing is
@@ -399,7 +403,9 @@ func (r *Request) setHeader(name, value []byte, st *headState) error {
 	case equalFoldLower(name, "origin"):
 		r.Origin = keepFirst(r.Origin, value)
 	case equalFoldLower(name, "x-forwarded-for"):
-		r.XForwardedFor = keepFirst(r.XForwardedFor, value)
+		r.XForwardedFor = value
+	case equalFoldLower(name, "x-request-id"):
+		r.XRequestID = keepFirst(r.XRequestID, value)
 	case equalFoldLower(name, "last-event-id"):
 		r.LastEventID = keepFirst(r.LastEventID, value)
 	case equalFoldLower(name, "access-control-request-headers"):

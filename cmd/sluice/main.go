@@ -126,6 +126,9 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 		StatusDetail:       cfg.StatusDetail,
 		StatusToken:        cfg.StatusToken,
 		Version:            version(),
+		TrustedProxies:     cfg.TrustedProxies,
+		MaxConnsPerIP:      cfg.MaxConnsPerIP,
+		TrustRequestID:     cfg.TrustRequestID,
 		Logger:             log,
 	}, hub, store, runner)
 	server.Store(srv)
