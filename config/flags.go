@@ -104,7 +104,7 @@ func catalogue() []variable {
 		{name: "SLUICE_WRITE_STALL_TIMEOUT", def: "60s", flag: "write-stall-timeout", help: "disconnect a client whose backlog has not moved for this long"},
 		{name: "SLUICE_DRAIN_SECONDS", def: "10", flag: "drain-seconds", help: "seconds over which connections are closed at shutdown (0: at once)"},
 		{name: "SLUICE_REPLAY_WINDOW", def: "unset (off)", flag: "replay-window", help: "how long messages are kept for Last-Event-ID replay"},
-		{name: "SLUICE_MAX_CONNS_PER_IP", def: "0 (unlimited)", flag: "max-conns-per-ip", help: "connections allowed per client IP"},
+		{name: "SLUICE_MAX_CONNS_PER_IP", def: "0 (unlimited)", flag: "max-conns-per-ip", help: "open streams allowed per client address (behind TRUSTED_PROXY_IP)"},
 		{name: "SLUICE_WS_MAX_SUBSCRIPTIONS", def: "0 (unlimited)", flag: "ws-max-subscriptions", help: "streams allowed per WebSocket"},
 		{name: "SLUICE_WS_COMPRESSION", def: "false", flag: "ws-compression", boolean: true, help: "negotiate permessage-deflate"},
 
