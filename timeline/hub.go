@@ -41,7 +41,12 @@ type Hub struct {
 
 	mu        sync.Mutex
 	timelines map[string]*Timeline // by channel name without namespace
-	idle      int                  // timelines with no subscriber, lingering; under mu
+	// Work for the Redis manager, under mu, so that it never scans every
+	// timeline while the loops wait for mu: timelines that need a
+	// SUBSCRIBE, and the times their last subscriber left, oldest first.
+	toSubscribe []*Timeline
+	idleQ       []idleMark
+	idleHead    int
 	// readers has one slot per loop, allocated once so that Ingest can read
 	// a slot without Hub.mu while NewReader fills another: a slot is set
 	// before its loop's first Acquire, and Ingest only reads slots whose
@@ -83,7 +88,7 @@ type Timeline struct {
 	ring  *Ring
 
 	refs      int       // under Hub.mu
-	idleSince time.Time // under Hub.mu; when refs dropped to 0
+	idleSince time.Time // under Hub.mu; when refs last dropped to 0
 
 	loops []loopState
 
@@ -91,6 +96,13 @@ type Timeline struct {
 	// timeline use (["public"], ["hashtag","Café"] …), indexed by variant.
 	// Copy-on-write under Hub.mu; only grows while the timeline lives.
 	wsNames atomic.Pointer[[][]byte]
+}
+
+// idleMark records that t lost its last subscriber at since. A mark is
+// stale once t was acquired again or released later (t.idleSince moved).
+type idleMark struct {
+	t     *Timeline
+	since time.Time
 }
 
 type loopState struct {
@@ -127,7 +139,8 @@ func NewHub(opts Options) *Hub {
 func (h *Hub) Acquire(channel string, r *Reader) *Timeline {
 	h.mu.Lock()
 	t := h.timelines[channel]
-	if t == nil {
+	created := t == nil
+	if created {
 		t = &Timeline{
 			Channel: channel,
 			redis:   h.redisName(channel),
@@ -136,18 +149,17 @@ func (h *Hub) Acquire(channel string, r *Reader) *Timeline {
 			loops:   make([]loopState, h.opts.Loops),
 		}
 		h.timelines[channel] = t
+		h.toSubscribe = append(h.toSubscribe, t)
 	}
+	// A lingering timeline is still subscribed; if its UNSUBSCRIBE is
+	// under way, sync sees the new reference and subscribes it again.
 	t.refs++
-	first := t.refs == 1
-	if first && !t.idleSince.IsZero() {
-		h.idle-- // back in use while lingering
-	}
 	h.mu.Unlock()
 	ls := &t.loops[r.idx]
 	if ls.interest.Add(1) == 1 {
 		ls.cursor.Store(t.ring.Head())
 	}
-	if first {
+	if created {
 		h.signal()
 	}
 	return t
@@ -161,7 +173,7 @@ func (h *Hub) Release(t *Timeline, r *Reader) {
 	t.refs--
 	if t.refs == 0 {
 		t.idleSince = time.Now()
-		h.idle++
+		h.idleQ = append(h.idleQ, idleMark{t, t.idleSince})
 	}
 	h.mu.Unlock()
 }

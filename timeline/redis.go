@@ -33,6 +33,7 @@ func (h *Hub) Run(ctx context.Context, opt rueidis.ClientOption) {
 		client, err := rueidis.NewClient(opt)
 		if err != nil {
 			h.log.Error("redis: cannot connect; retrying", "error", err, "retry_in", backoff)
+			h.forgetIdle()
 			if !sleep(ctx, backoff) {
 				return
 			}
@@ -50,6 +51,7 @@ func (h *Hub) Run(ctx context.Context, opt rueidis.ClientOption) {
 				backoff = backoffMin
 			}
 			h.log.Error("redis: subscriber connection lost; reconnecting", "error", err, "retry_in", backoff)
+			h.forgetIdle()
 			if !sleep(ctx, backoff) {
 				break
 			}
@@ -100,7 +102,7 @@ func (h *Hub) session(ctx context.Context, client rueidis.Client) error {
 			// Only lingering timelines can have become due; skip the scan
 			// (under Hub.mu, which the loops take) when there are none.
 			h.mu.Lock()
-			due := h.idle > 0 || len(h.keysPending) > 0
+			due := h.idleDueLocked(time.Now()) || len(h.toSubscribe) > 0 || len(h.keysPending) > 0
 			h.mu.Unlock()
 			if due {
 				err = h.sync(ctx, client, dc, subscribed, false)
@@ -121,33 +123,50 @@ func (h *Hub) lingerTick() time.Duration {
 	return max(h.opts.Linger/4, 10*time.Millisecond)
 }
 
-// sync subscribes the channels in use, unsubscribes and forgets those idle
-// for longer than the linger, and writes the subscribed: keys of newly
-// subscribed stream channels (of all live ones after a reconnect, STR-10).
+// sync subscribes the channels that need it, unsubscribes and forgets those
+// idle for longer than the linger, and writes the subscribed: keys of newly
+// subscribed stream channels. It works from the hub's queues, not from a
+// scan of every timeline, so the loops never wait long for Hub.mu; only the
+// first sync of a connection (reconnect) walks the whole map, to subscribe
+// everything again and rewrite every live key (STR-10).
 //
 // An idle timeline stays in the map until its UNSUBSCRIBE is done: a loop
 // that acquires it meanwhile finds the same Timeline, and the second phase
 // then keeps it and subscribes it again instead of forgetting it.
 func (h *Hub) sync(ctx context.Context, client rueidis.Client, dc rueidis.DedicatedClient, subscribed map[string]bool, reconnect bool) error {
-	var add, drop, idle, keys []string
+	var add, drop, keys []string
 	now := time.Now()
 	h.mu.Lock()
-	for name, t := range h.timelines {
-		rn := t.redis
-		if t.refs == 0 && now.Sub(t.idleSince) >= h.opts.Linger {
-			idle = append(idle, name)
-			if subscribed[rn] {
-				drop = append(drop, rn)
+	if reconnect {
+		for name, t := range h.timelines {
+			if t.refs == 0 && now.Sub(t.idleSince) >= h.opts.Linger {
+				continue // due: the idle queue forgets it below
 			}
-			continue
+			if !subscribed[t.redis] {
+				add = append(add, t.redis)
+				if !t.System && t.refs > 0 {
+					keys = append(keys, name)
+				}
+			}
 		}
-		if !subscribed[rn] {
-			add = append(add, rn)
-			if !t.System {
-				keys = append(keys, name)
+	} else {
+		for _, t := range h.toSubscribe {
+			// A timeline is queued once per creation or revival; a
+			// repeat would only SUBSCRIBE twice, which Redis allows.
+			if h.timelines[t.Channel] == t && !subscribed[t.redis] {
+				add = append(add, t.redis)
+				if !t.System {
+					keys = append(keys, t.Channel)
+				}
 			}
-		} else if reconnect && !t.System && t.refs > 0 {
-			keys = append(keys, name)
+		}
+	}
+	clear(h.toSubscribe)
+	h.toSubscribe = h.toSubscribe[:0]
+	idle := h.popIdleLocked(now)
+	for _, t := range idle {
+		if subscribed[t.redis] {
+			drop = append(drop, t.redis)
 		}
 	}
 	h.mu.Unlock()
@@ -156,27 +175,86 @@ func (h *Hub) sync(ctx context.Context, client rueidis.Client, dc rueidis.Dedica
 	// write is retried later and never holds up the subscriptions.
 	h.keys(ctx, client, keys)
 	if err := h.command(ctx, dc, opSubscribe, add, subscribed); err != nil {
+		h.requeue(idle)
 		return err
 	}
 	if err := h.command(ctx, dc, opUnsubscribe, drop, subscribed); err != nil {
+		h.requeue(idle)
 		return err
 	}
-	revived := false
 	h.mu.Lock()
-	for _, name := range idle {
-		if t := h.timelines[name]; t != nil && t.refs == 0 {
-			delete(h.timelines, name)
-			h.idle--
-		} else {
-			revived = true // acquired during the UNSUBSCRIBE: subscribe it again
-		}
-	}
+	revived := h.forgetLocked(idle)
 	h.mu.Unlock()
 	if revived {
 		h.signal()
 	}
 	h.Stats.RedisChannels.Store(int64(len(subscribed)))
 	return nil
+}
+
+// idleDueLocked reports whether the oldest idle mark has passed the linger.
+func (h *Hub) idleDueLocked(now time.Time) bool {
+	return h.idleHead < len(h.idleQ) && now.Sub(h.idleQ[h.idleHead].since) >= h.opts.Linger
+}
+
+// popIdleLocked takes the timelines whose linger has passed from the front
+// of the idle queue, skipping stale marks.
+func (h *Hub) popIdleLocked(now time.Time) []*Timeline {
+	var due []*Timeline
+	for h.idleDueLocked(now) {
+		m := h.idleQ[h.idleHead]
+		h.idleQ[h.idleHead] = idleMark{}
+		h.idleHead++
+		t := m.t
+		if t.refs == 0 && t.idleSince.Equal(m.since) && h.timelines[t.Channel] == t {
+			due = append(due, t)
+		}
+	}
+	if h.idleHead == len(h.idleQ) {
+		h.idleQ, h.idleHead = h.idleQ[:0], 0
+	} else if h.idleHead > 1024 && h.idleHead > len(h.idleQ)/2 {
+		n := copy(h.idleQ, h.idleQ[h.idleHead:])
+		clear(h.idleQ[n:])
+		h.idleQ, h.idleHead = h.idleQ[:n], 0
+	}
+	return due
+}
+
+// forgetLocked deletes the idle timelines nobody acquired meanwhile and
+// queues the others for a new SUBSCRIBE; it reports whether any was.
+func (h *Hub) forgetLocked(idle []*Timeline) bool {
+	revived := false
+	for _, t := range idle {
+		if t.refs == 0 {
+			if h.timelines[t.Channel] == t {
+				delete(h.timelines, t.Channel)
+			}
+			continue
+		}
+		h.toSubscribe = append(h.toSubscribe, t)
+		revived = true
+	}
+	return revived
+}
+
+// requeue puts back idle timelines whose UNSUBSCRIBE did not happen (the
+// connection failed): the next connection forgets or resubscribes them.
+func (h *Hub) requeue(idle []*Timeline) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, t := range idle {
+		if t.refs == 0 {
+			h.idleQ = append(h.idleQ, idleMark{t, t.idleSince})
+		}
+	}
+}
+
+// forgetIdle deletes timelines idle past the linger while Redis is down:
+// nothing is subscribed then, and the reconnect walks the map anyway.
+func (h *Hub) forgetIdle() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.forgetLocked(h.popIdleLocked(time.Now()))
 }
 
 type subOp uint8
