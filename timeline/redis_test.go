@@ -40,7 +40,10 @@ func TestHubSubscriptionQueues_RED2(t *testing.T) {
 	r := h.NewReader(func() {}, &nopSink{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); h.Run(ctx, rueidis.ClientOption{InitAddress: []string{rs.Addr}, DisableCache: true}) }()
+	go func() {
+		defer close(done)
+		h.Run(ctx, rueidis.ClientOption{InitAddress: []string{rs.Addr}, DisableCache: true})
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 	waitUntil(t, "connected", func() bool { return h.Stats.RedisConnected.Load() })
 
