@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -24,9 +25,9 @@ type Observer struct {
 	store *Store
 	rel   *RelationCache // may be nil
 
-	mu      sync.Mutex
-	checked time.Time
-	up      bool
+	pinging sync.Mutex // held by the one caller pinging
+	checked time.Time  // under pinging
+	up      atomic.Bool
 }
 
 // NewObserver returns an Observer of pool and of the work store and rel do
@@ -37,15 +38,20 @@ func NewObserver(pool *pgxpool.Pool, store *Store, rel *RelationCache) *Observer
 
 // PostgresConnected pings the database, at most once per second; callers in
 // between get the last answer.
+//
+// Only one caller pings; the others get the last answer at once, so a hung
+// database cannot tie up the workers through the status endpoint.
 func (o *Observer) PostgresConnected(ctx context.Context) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if time.Since(o.checked) < pingEvery {
-		return o.up
+	if !o.pinging.TryLock() {
+		return o.up.Load()
 	}
-	o.up = o.store.Ping(ctx) == nil
+	defer o.pinging.Unlock()
+	if time.Since(o.checked) < pingEvery {
+		return o.up.Load()
+	}
+	o.up.Store(o.store.Ping(ctx) == nil)
 	o.checked = time.Now()
-	return o.up
+	return o.up.Load()
 }
 
 // WriteMetrics appends the pg_pool_* families with the reference's HELP

@@ -175,8 +175,8 @@ func (s *Store) queryToken(ctx context.Context, token string) (*Identity, error)
 func (s *Store) ListOwned(ctx context.Context, rawListID string, accountID int64) (listID int64, ok bool, err error) {
 	s.listQueries.Add(1)
 	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
 	err = s.pool.QueryRow(ctx, listOwnedSQL, queryMode, rawListID, accountID).Scan(&listID)
-	s.inflight.Add(-1)
 	switch {
 	case err == nil:
 		return listID, true, nil

@@ -43,7 +43,7 @@ func (l *loop) count(v verdict) {
 
 // offer delivers e to sub unless filtering drops it; entries that must wait
 // for the account's data queue behind earlier held ones. Runs on the loop.
-func (l *loop) offer(sub *subscription, e *timeline.Entry) {
+func (l *loop) offer(sub *subscription, e *timeline.Entry) (delivered bool) {
 	if len(sub.held) > 0 {
 		if len(sub.held) >= maxHeld {
 			// The account's data has not come back for a long burst: give
@@ -52,22 +52,24 @@ func (l *loop) offer(sub *subscription, e *timeline.Entry) {
 			l.stats.dropped[dropUnavailable].Add(uint64(len(sub.held)))
 			clear(sub.held)
 			sub.held = append(sub.held[:0], e)
-			return
+			return false
 		}
 		sub.held = append(sub.held, e)
-		return
+		return false
 	}
 	frame, v := l.frame(sub, e)
 	switch v {
 	case deliver:
 		sub.c.queue(frame)
 		sub.c.sent++
+		return true
 	case hold:
 		sub.held = append(sub.held, e)
 		l.held = append(l.held, sub)
 	default:
 		l.count(v)
 	}
+	return false
 }
 
 // frame applies the pipeline of §8.1 to e for sub and returns its bytes.

@@ -84,7 +84,7 @@ func (l *loop) scheduleDrain() {
 // latency is one entry delivered by a drain: when Redis handed it over and
 // which connection types received it (bit kindWS, bit kindSSE).
 type latency struct {
-	received int64
+	received time.Time
 	kinds    uint8
 }
 
@@ -93,13 +93,14 @@ func (l *loop) runDrain(context.Context) error {
 	l.reader.Drain(drainBudget)
 	l.flush()
 	if len(l.lat) > 0 {
-		now := time.Now().UnixNano()
-		for _, x := range l.lat {
+		now := time.Now()
+		for i, x := range l.lat {
 			for k, h := range l.s.Stats.Latency {
 				if x.kinds&(1<<k) != 0 {
-					h.ObserveDuration(time.Duration(now - x.received))
+					h.ObserveDuration(now.Sub(x.received))
 				}
 			}
+			l.lat[i] = latency{}
 		}
 		l.lat = l.lat[:0]
 	}
@@ -197,10 +198,11 @@ func (l *loop) Deliver(t *timeline.Timeline, e *timeline.Entry) int {
 	}
 	var kinds uint8
 	for _, sub := range list {
-		kinds |= 1 << sub.c.kind()
-		l.offer(sub, e)
+		if l.offer(sub, e) {
+			kinds |= 1 << sub.c.kind()
+		}
 	}
-	if e.Received != 0 {
+	if kinds != 0 && !e.Received.IsZero() {
 		l.lat = append(l.lat, latency{e.Received, kinds})
 	}
 	return len(list)

@@ -64,6 +64,7 @@ var dropNames = [numDropReasons]string{"feed_access", "language", "block", "mute
 // loopStats are one loop's counters, written by the loop with uncontended
 // atomics and summed by the metrics renderer.
 type loopStats struct {
+	_       [64]byte // off the cache lines of fields other goroutines write
 	dropped [numDropReasons]atomic.Uint64
 	// Sampled at each sweep (X-3).
 	held       atomic.Int64 // entries waiting for account data
@@ -188,10 +189,18 @@ func (s *Server) render(what report) []byte {
 // WriteMetrics appends every family of §13 and X-11. Any goroutine except a
 // loop (it reads /proc and calls the Observer).
 func (s *Server) WriteMetrics(w *metrics.Writer) error {
+	// A failing /proc read (EMFILE, of all times) leaves out only the
+	// process families it feeds, as prom-client skips a failing collector.
 	if err := metrics.WriteProcess(w); err != nil {
-		return err
+		s.log.Warn("metrics: some process families left out", "error", err)
 	}
 	metrics.WriteGo(w)
+	// The reference registers the pool gauges before its own families.
+	if s.opts.Observer != nil {
+		s.opts.Observer.WriteMetrics(w)
+	} else {
+		writeNoPool(w)
+	}
 
 	st := &s.Stats
 	w.Family("connected_clients", "gauge", "The number of clients connected to the streaming server")
@@ -217,11 +226,6 @@ func (s *Server) WriteMetrics(w *metrics.Writer) error {
 	w.Family("messages_sent_total", "counter", "The total number of messages the streaming server sent to clients per connection type")
 	w.Uint("messages_sent_total", st.SentWS.Load(), "type", kindNames[kindWS])
 	w.Uint("messages_sent_total", st.SentSSE.Load(), "type", kindNames[kindSSE])
-	if s.opts.Observer != nil {
-		s.opts.Observer.WriteMetrics(w)
-	} else {
-		writeNoPool(w)
-	}
 	s.writeSluiceMetrics(w)
 	return nil
 }
@@ -334,15 +338,15 @@ func (s *Server) appendPerTimeline(b []byte) []byte {
 	b = append(b, '{')
 	first := true
 	if s.opts.StatusDetail {
-		s.hub.ChannelRefs(func(channel string, refs int) {
+		for _, ref := range s.hub.ChannelRefs(nil) {
 			if !first {
 				b = append(b, ',')
 			}
 			first = false
-			b = proto.AppendQuoted(b, channel)
+			b = proto.AppendQuoted(b, ref.Channel)
 			b = append(b, ':')
-			b = strconv.AppendInt(b, int64(refs), 10)
-		})
+			b = strconv.AppendInt(b, int64(ref.Refs), 10)
+		}
 		return append(b, '}')
 	}
 	for _, stream := range timeline.Streams {

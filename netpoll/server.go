@@ -172,7 +172,8 @@ func (s *Server) Serve() error {
 		gnet.WithReusePort(s.opts.ReusePort && s.opts.Network == "tcp"),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithTicker(true),
-		gnet.WithLogLevel(logging.ErrorLevel),
+		gnet.WithLogLevel(logging.DebugLevel), // gnetLogger applies the server's level
+		gnet.WithLogger(gnetLogger{s.log}),
 		gnet.WithReadBufferCap(16 << 10),
 	}
 	return gnet.Run(s, proto, opts...)

@@ -201,7 +201,7 @@ func (h *Hub) Ingest(redisChannel string, msg []byte) {
 	if t == nil {
 		return
 	}
-	received := time.Now().UnixNano()
+	received := time.Now()
 	e := h.decode(t, msg)
 	if e == nil {
 		return
@@ -302,8 +302,8 @@ func (h *Hub) Inbound() uint64 {
 	readers := h.readers[:h.nreaders]
 	h.mu.Unlock()
 	for _, r := range readers {
-		if !r.scheduled.Load() {
-			continue
+		if !r.scheduled.Load() && !r.draining.Load() {
+			continue // caught up
 		}
 		if done := r.done.Load(); published > done {
 			worst = max(worst, published-done)
@@ -312,17 +312,23 @@ func (h *Hub) Inbound() uint64 {
 	return worst
 }
 
-// ChannelRefs calls fn for every stream timeline with subscribers, with its
-// channel name and subscription count (X-2 detail). Any goroutine; fn runs
-// under the hub lock and must not call back into the hub.
-func (h *Hub) ChannelRefs(fn func(channel string, refs int)) {
+// ChannelRef is a stream timeline and its subscription count.
+type ChannelRef struct {
+	Channel string
+	Refs    int
+}
+
+// ChannelRefs appends every stream timeline with subscribers (X-2 detail).
+// Any goroutine; it holds the hub lock only to copy.
+func (h *Hub) ChannelRefs(dst []ChannelRef) []ChannelRef {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for name, t := range h.timelines {
 		if !t.System && t.refs > 0 {
-			fn(name, t.refs)
+			dst = append(dst, ChannelRef{name, t.refs})
 		}
 	}
+	return dst
 }
 
 // Channels returns how many timelines exist and how many are in use.

@@ -26,8 +26,10 @@ type Reader struct {
 	sink     Sink
 
 	scheduled atomic.Bool
-	// done is the limit of the last drain that delivered everything up to
-	// it, for Hub.Inbound; written by the loop.
+	draining  atomic.Bool // a Drain is running; written by the loop
+	// done: every entry for this loop with Seq <= done has been handed to
+	// the sink, for Hub.Inbound. Set by a complete Drain, and by the wake-up
+	// of an idle reader (nothing of its was pending then).
 	done atomic.Uint64
 	gen  uint64 // drain number, for removing duplicates; loop-owned
 
@@ -71,6 +73,9 @@ func (r *Reader) wakeFor(t *Timeline) {
 	r.pending = append(r.pending, t)
 	r.mu.Unlock()
 	if r.scheduled.CompareAndSwap(false, true) {
+		if !r.draining.Load() {
+			r.done.Store(r.hub.published.Load())
+		}
 		r.schedule()
 	}
 }
@@ -80,6 +85,8 @@ func (r *Reader) wakeFor(t *Timeline) {
 // the rest is rescheduled so one busy timeline cannot hold the loop away
 // from its sockets. Runs on the loop.
 func (r *Reader) Drain(budget int) {
+	r.draining.Store(true)
+	defer r.draining.Store(false)
 	r.scheduled.Store(false)
 	// The limit first: every entry with Seq <= limit was queued for this loop
 	// before it was published, so its timeline is in the swap below and the

@@ -84,3 +84,32 @@ func TestHubSubscriptionQueues_RED2(t *testing.T) {
 		return total == 0
 	})
 }
+
+// X-3: Inbound counts what the most loaded loop has not fanned out yet, not
+// what other loops' timelines received.
+func TestHubInbound_X3(t *testing.T) {
+	h := NewHub(Options{Loops: 2})
+	r0 := h.NewReader(func() {}, &nopSink{})
+	r1 := h.NewReader(func() {}, &nopSink{})
+	a := h.Acquire("timeline:public", r0)
+	h.Acquire("timeline:public:local", r1)
+	for range 1000 {
+		h.Ingest("timeline:public", []byte(`{"event":"delete","payload":"1"}`))
+	}
+	if n := h.Inbound(); n != 1000 {
+		t.Fatalf("Inbound = %d before the drain, want 1000", n)
+	}
+	r0.Drain(1 << 20)
+	if n := h.Inbound(); n != 0 {
+		t.Fatalf("Inbound = %d after the drain, want 0", n)
+	}
+	h.Ingest("timeline:public:local", []byte(`{"event":"delete","payload":"2"}`))
+	if n := h.Inbound(); n != 1 {
+		t.Fatalf("Inbound = %d with one message for the other loop, want 1", n)
+	}
+	r1.Drain(1 << 20)
+	h.Release(a, r0)
+	if n := h.Inbound(); n != 0 {
+		t.Fatalf("Inbound = %d when idle, want 0", n)
+	}
+}

@@ -25,6 +25,7 @@ package timeline
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/sluice/sluice/proto"
 )
@@ -49,9 +50,9 @@ type Entry struct {
 	// published entry, so loops can deliver several timelines in Redis order.
 	Seq  uint64
 	Kind Kind
-	// Received is when the message arrived from Redis (unix nanoseconds),
-	// for the delivery-latency histogram.
-	Received int64
+	// Received is when the message arrived from Redis, for the
+	// delivery-latency histogram; monotonic.
+	Received time.Time
 	// Event is the decoded message (KindEvent only).
 	Event proto.Event
 	// Status is set for update and status.update on filtered channels
