@@ -105,6 +105,7 @@ func (l *loop) gate(c *conn, r *proto.Request) {
 	}) {
 		l.s.log.Error("authentication queue full; refusing request")
 		c.state = stateReading
+		c.releaseIP()
 		l.respondError(c, reasonInternal)
 	}
 }
