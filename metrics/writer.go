@@ -15,9 +15,6 @@ import (
 	"strconv"
 )
 
-// ContentType is the Content-Type of the exposition format 0.0.4 (MET-1).
-const ContentType = "text/plain; version=0.0.4; charset=utf-8"
-
 // Writer appends exposition text to B. The zero value is ready; reuse by
 // B = B[:0]. Methods never allocate while B has room, so a scrape handler that
 // keeps its Writer allocates only until B reaches its steady size.

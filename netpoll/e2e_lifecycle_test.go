@@ -479,7 +479,7 @@ func TestSlowConsumer_X4(t *testing.T) {
 		if d := time.Since(published); d > time.Second {
 			t.Fatalf("healthy client got event %d after %v", i, d)
 		}
-		if cut < 0 && s.Srv.Stats.SlowConsumers.Load() > 0 {
+		if cut < 0 && s.Srv.Stats.SlowConsumers() > 0 {
 			cut = i
 		}
 		if cut >= 0 && i >= cut+20 {
@@ -490,7 +490,7 @@ func TestSlowConsumer_X4(t *testing.T) {
 		t.Fatal("the slow consumer was never disconnected")
 	}
 	t.Logf("slow consumer cut after %d events of ~2 KB", cut+1)
-	if n := s.Srv.Stats.SlowConsumers.Load(); n != 1 {
+	if n := s.Srv.Stats.SlowConsumers(); n != 1 {
 		t.Errorf("SlowConsumers = %d, want 1", n)
 	}
 	// The slow client finds the end of its connection after what was queued.
@@ -535,7 +535,7 @@ func TestWriteStall_X4(t *testing.T) {
 			t.Fatalf("healthy client, event %d: got %.80q…", i, got)
 		}
 	}
-	waitFor(t, 5*time.Second, "write-stall disconnect", func() bool { return s.Srv.Stats.SlowConsumers.Load() == 1 })
+	waitFor(t, 5*time.Second, "write-stall disconnect", func() bool { return s.Srv.Stats.SlowConsumers() == 1 })
 	if d := time.Since(start); d < 300*time.Millisecond {
 		t.Errorf("disconnected after %v, before the stall timeout", d)
 	}

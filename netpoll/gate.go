@@ -269,13 +269,17 @@ func (l *loop) finishGate(g *gateRequest) {
 	if c.state != stateStreaming {
 		c.releaseIP() // no stream came of it (or a kill ended it at once)
 	}
-	if c.state == stateReading {
-		if !c.keepAlive {
-			l.close(c, reasonClientClosed)
-			return
-		}
-		if l.traffic(c) == gnet.Close { // pipelined requests waited meanwhile
-			l.close(c, reasonClientClosed)
-		}
+	l.resume(c)
+}
+
+// resume continues a connection whose request waited for a worker: it
+// closes after the answer without keep-alive, and otherwise parses the
+// pipelined requests that waited meanwhile.
+func (l *loop) resume(c *conn) {
+	if c.state != stateReading {
+		return
+	}
+	if !c.keepAlive || l.traffic(c) == gnet.Close {
+		l.close(c, reasonClientClosed)
 	}
 }

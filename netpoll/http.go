@@ -116,11 +116,11 @@ func (l *loop) serve(c *conn, r *proto.Request) {
 	case getOrHead && bytes.Equal(r.Path, pathMetrics):
 		l.observe(c, reportMetrics) // MET-1, no authentication (HTTP-14)
 	case getOrHead && l.s.opts.StatusEndpoints && isStatus(r.Path):
-		what, _ := statusReport(r.Path)
 		if !l.s.statusAuthorized(r.Authorization, r.HasAuthorization) {
 			l.respondError(c, reasonInvalidToken)
 			return
 		}
+		what, _ := statusReport(r.Path)
 		l.observe(c, what)
 	default:
 		l.gate(c, r)

@@ -177,7 +177,6 @@ func (l *loop) close(c *conn, why reason) {
 		return
 	}
 	if why.Label == reasonSlowConsumer.Label || why.Label == reasonWriteStall.Label {
-		l.s.Stats.SlowConsumers.Add(1)
 		l.s.Stats.SlowByKind[c.kind()].Add(1)
 		l.s.log.Info("closing slow consumer", "reason", why.Label, "req.id", string(c.requestID()))
 	}

@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/panjf2000/gnet/v2"
-
 	"github.com/sluice/sluice/metrics"
 	"github.com/sluice/sluice/proto"
 	"github.com/sluice/sluice/timeline"
@@ -157,13 +155,7 @@ func (l *loop) finishObserve(c *conn, gen uint32, what report, body []byte) {
 	default:
 		l.respond(c, proto.AppendJSON(l.buf(), l.meta(c), body))
 	}
-	if c.state == stateReading {
-		if !c.keepAlive {
-			l.close(c, reasonClientClosed)
-		} else if l.traffic(c) == gnet.Close { // pipelined requests waited meanwhile
-			l.close(c, reasonClientClosed)
-		}
-	}
+	l.resume(c)
 }
 
 // render builds a report's body; nil means collection failed. Worker
@@ -172,10 +164,7 @@ func (s *Server) render(what report) []byte {
 	switch what {
 	case reportMetrics:
 		w := &metrics.Writer{B: make([]byte, 0, 8<<10)}
-		if err := s.WriteMetrics(w); err != nil {
-			s.log.Error("collecting metrics failed", "error", err)
-			return nil
-		}
+		s.WriteMetrics(w)
 		return w.B
 	case reportStatus:
 		return s.appendStatus(nil)
@@ -188,7 +177,7 @@ func (s *Server) render(what report) []byte {
 
 // WriteMetrics appends every family of §13 and X-11. Any goroutine except a
 // loop (it reads /proc and calls the Observer).
-func (s *Server) WriteMetrics(w *metrics.Writer) error {
+func (s *Server) WriteMetrics(w *metrics.Writer) {
 	// A failing /proc read (EMFILE, of all times) leaves out only the
 	// process families it feeds, as prom-client skips a failing collector.
 	if err := metrics.WriteProcess(w); err != nil {
@@ -227,7 +216,6 @@ func (s *Server) WriteMetrics(w *metrics.Writer) error {
 	w.Uint("messages_sent_total", st.SentWS.Load(), "type", kindNames[kindWS])
 	w.Uint("messages_sent_total", st.SentSSE.Load(), "type", kindNames[kindSSE])
 	s.writeSluiceMetrics(w)
-	return nil
 }
 
 // writeNoPool keeps MET-2's pg_pool_* families present without a database.
@@ -380,6 +368,6 @@ func (s *Server) appendQueue(b []byte) []byte {
 	b = append(b, `,"max_connection_backlog_bytes":`...)
 	b = strconv.AppendInt(b, worst, 10)
 	b = append(b, `,"slow_consumer_disconnects":`...)
-	b = strconv.AppendUint(b, s.Stats.SlowByKind[kindWS].Load()+s.Stats.SlowByKind[kindSSE].Load(), 10)
+	b = strconv.AppendUint(b, s.Stats.SlowConsumers(), 10)
 	return append(b, '}')
 }

@@ -125,20 +125,25 @@ type Server struct {
 
 // Stats are the server's counters. Any goroutine.
 type Stats struct {
-	EventSource   atomic.Int64 // open SSE streams
-	WebSocket     atomic.Int64 // open WebSockets
-	Connections   atomic.Int64 // open TCP connections
-	SentSSE       atomic.Uint64
-	SentWS        atomic.Uint64
-	SlowConsumers atomic.Uint64 // both types
-	Kills         atomic.Uint64
-	// SlowByKind splits SlowConsumers by connection type (kindWS, kindSSE).
+	EventSource atomic.Int64 // open SSE streams
+	WebSocket   atomic.Int64 // open WebSockets
+	Connections atomic.Int64 // open TCP connections
+	SentSSE     atomic.Uint64
+	SentWS      atomic.Uint64
+	Kills       atomic.Uint64
+	// SlowByKind counts slow-consumer disconnects (§17.2) by connection
+	// type (kindWS, kindSSE).
 	SlowByKind [2]atomic.Uint64
 	// Channels counts live stream subscriptions by connection type and
 	// stream, the connected_channels gauge of MET-2 (system channels aside).
 	Channels [2][timeline.NumStreams]atomic.Int64
 	// Latency is the Redis-to-socket delivery time by connection type.
 	Latency [2]*metrics.Histogram
+}
+
+// SlowConsumers is the number of slow-consumer disconnects of both types.
+func (st *Stats) SlowConsumers() uint64 {
+	return st.SlowByKind[kindWS].Load() + st.SlowByKind[kindSSE].Load()
 }
 
 // New returns a server; Serve starts it.

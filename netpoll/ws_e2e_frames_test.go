@@ -343,7 +343,7 @@ func TestWebSocketSlowConsumer_X4(t *testing.T) {
 		if d := time.Since(published); d > time.Second {
 			t.Fatalf("healthy socket got event %d after %v", i, d)
 		}
-		if cut < 0 && s.Srv.Stats.SlowConsumers.Load() > 0 {
+		if cut < 0 && s.Srv.Stats.SlowConsumers() > 0 {
 			cut = i
 		}
 		if cut >= 0 && i >= cut+20 {
@@ -354,7 +354,7 @@ func TestWebSocketSlowConsumer_X4(t *testing.T) {
 		t.Fatal("the slow consumer was never disconnected")
 	}
 	t.Logf("slow consumer cut after %d events of ~2 KB", cut+1)
-	if n := s.Srv.Stats.SlowConsumers.Load(); n != 1 {
+	if n := s.Srv.Stats.SlowConsumers(); n != 1 {
 		t.Errorf("SlowConsumers = %d, want 1", n)
 	}
 	// The slow socket finds whole frames, maybe the last one cut short by
